@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from aios_app import roles
+
+
+@require_GET
+@roles.role_required(roles.VIEW_KPIS)
+def kpis(request: HttpRequest) -> HttpResponse:
+    return render(request, "aios_app/kpis.html", {})

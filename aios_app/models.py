@@ -1,0 +1,28 @@
+"""Accounts side of the shell: teams. Roles are Django groups (see `roles.py`)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Team(models.Model):
+    """A group of reviewers that work is routed to (e.g. "Sales desk", "Finance ops")."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("review_work", "Can work review queues of own teams"),
+            ("admin_workflows", "Can configure workflows, knowledge and model routes"),
+            ("view_kpis", "Can see KPI dashboards"),
+            ("view_audit", "Can read and export the audit trail"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,73 @@
+"""Settings come from the environment; production settings pass `check --deploy`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "PYTEST_VERSION", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _external_services_env() -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    host = db["HOST"]
+    return {
+        "DATABASE_URL": f"postgresql://{db['USER']}:@/{db['NAME']}?host={host}",
+        "REDIS_URL": settings.REDIS_URL,
+    }
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    # given production configuration: DEBUG off, a real key, a real host, external services
+    env = {
+        **_external_services_env(),
+        "DEBUG": "0",
+        "SECRET_KEY": "x" * 20 + "-production-secret-key-with-enough-entropy-9f8e7d6c5b4a",
+        "ALLOWED_HOSTS": "aios.example.com",
+    }
+    # when
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    # then
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_missing_secret_key_fails_loudly_in_production():
+    env = {**_external_services_env(), "DEBUG": "0", "ALLOWED_HOSTS": "aios.example.com"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_malformed_variable_names_itself():
+    result = _manage("check", env={"DEBUG": "perhaps"})
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_settings_read_from_environment():
+    # the test run itself: embedded services, channel layer and broker on the same Redis
+    assert settings.CELERY_BROKER_URL.startswith(settings.REDIS_URL)
+    assert settings.CELERY_TASK_ACKS_LATE is True
+    assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 3600
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
