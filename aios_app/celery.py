@@ -13,7 +13,20 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Declared in code (one beat process). Periodic jobs are cheap, idempotent sweeps.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "steps-sweep": {
+        "task": "workflows.steps_sweep",
+        "schedule": float(os.environ.get("AIOS_SWEEP_SECONDS", "5")),
+        "options": {"expires": 30},
+    },
+}
+
+# Knowledge plane: re-send ingest / re-embed jobs whose worker died or whose message was lost.
+app.conf.beat_schedule["knowledge-stale-jobs"] = {
+    "task": "knowledge.stale_jobs_resume",
+    "schedule": 60.0,
+    "options": {"expires": 50},
+}
 
 
 @app.task(name="aios.ping")

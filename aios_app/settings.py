@@ -6,6 +6,7 @@ under AIOS_DATA_DIR (default `.data/`, `.data/test/` under pytest).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # OpClass in index expressions (knowledge HNSW indexes)
     "channels",
     "django_htmx",
     "template_partials",
@@ -204,6 +206,12 @@ CELERY_TASK_ALWAYS_EAGER = False
 # --- AIOS ------------------------------------------------------------------------------
 
 AIOS_DEMO_SINK_ENABLED = env_bool("AIOS_DEMO_SINK_ENABLED", default=EMBEDDED_SERVICES)
+AIOS_DEMO_SINK_URL = env_str(
+    "AIOS_DEMO_SINK_URL",
+    f"http://127.0.0.1:{env_int('AIOS_PORT', 8000)}/connectors/demo-sink",
+)
+# Steps: a dispatched step whose message vanished (broker restart) is re-sent after this.
+AIOS_REDISPATCH_SECONDS = env_float("AIOS_REDISPATCH_SECONDS", 30.0)
 AIOS_CLAIM_SECONDS = env_int("AIOS_CLAIM_SECONDS", 600)
 AIOS_STEP_LEASE_SECONDS = env_int("AIOS_STEP_LEASE_SECONDS", 120)
 AIOS_SWEEP_SECONDS = env_float("AIOS_SWEEP_SECONDS", 5.0)
@@ -215,6 +223,50 @@ AIOS_LLM_BASE_URL = env_str("AIOS_LLM_BASE_URL", "")
 AIOS_LLM_API_KEY_ENV = env_str("AIOS_LLM_API_KEY_ENV", "OPENAI_API_KEY")
 AIOS_LLM_MODEL = env_str("AIOS_LLM_MODEL", "")
 AIOS_EMBEDDING_PROVIDER = env_str("AIOS_EMBEDDING_PROVIDER", "local")
+
+# Knowledge plane (docs/knowledge.md). Local model names run in-process; any other model
+# name goes to the OpenAI-compatible server at AIOS_EMBEDDING_BASE_URL.
+AIOS_EMBEDDING_MODEL = env_str("AIOS_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+AIOS_EMBEDDING_BASE_URL = env_str("AIOS_EMBEDDING_BASE_URL", "")
+AIOS_EMBEDDING_API_KEY_ENV = env_str("AIOS_EMBEDDING_API_KEY_ENV", "OPENAI_API_KEY")
+AIOS_EMBEDDING_DIMENSIONS = env_int("AIOS_EMBEDDING_DIMENSIONS", 0)  # 0: ask the server
+AIOS_EMBEDDING_EXTRA_MODELS = env_list("AIOS_EMBEDDING_EXTRA_MODELS", [])
+AIOS_EMBEDDING_BATCH_SIZE = env_int("AIOS_EMBEDDING_BATCH_SIZE", 64)
+AIOS_EMBEDDING_TIMEOUT = env_float("AIOS_EMBEDDING_TIMEOUT", 30.0)
+AIOS_KNOWLEDGE_MAX_UPLOAD_BYTES = env_int("AIOS_KNOWLEDGE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+AIOS_KNOWLEDGE_CHUNK_CHARS = env_int("AIOS_KNOWLEDGE_CHUNK_CHARS", 1000)
+AIOS_KNOWLEDGE_CHUNK_OVERLAP_CHARS = env_int("AIOS_KNOWLEDGE_CHUNK_OVERLAP_CHARS", 200)
+AIOS_KNOWLEDGE_EF_SEARCH = env_int("AIOS_KNOWLEDGE_EF_SEARCH", 100)
+AIOS_KNOWLEDGE_JOB_LEASE_SECONDS = env_int("AIOS_KNOWLEDGE_JOB_LEASE_SECONDS", 120)
+
+
+def _env_json(name: str, default: object) -> object:
+    raw = env_str(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be JSON: {exc}") from None
+
+
+# Gateway (workflows/llm, docs/models.md). Prices per 1M tokens, per model name.
+AIOS_MODEL_PRICES = _env_json("AIOS_MODEL_PRICES", {})
+# Label → regex; matches are stored as [REDACTED:label] on routes/providers with redact_pii.
+AIOS_REDACT_PATTERNS = _env_json(
+    "AIOS_REDACT_PATTERNS",
+    {
+        "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+        "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
+        "phone": r"(?<![\w+])\+?\d[\d ()./-]{7,}\d\b",
+    },
+)
+AIOS_LLM_BREAKER_NAMESPACE = env_str("AIOS_LLM_BREAKER_NAMESPACE", "aios:llm")
+AIOS_LLM_BACKOFF_S = env_float("AIOS_LLM_BACKOFF_S", 0.5)  # first retry; doubles, with jitter
+AIOS_LLM_BACKOFF_MAX_S = env_float("AIOS_LLM_BACKOFF_MAX_S", 8.0)
+# A Retry-After longer than this is not waited for in a worker: the fallback route is used.
+AIOS_LLM_RETRY_AFTER_MAX_S = env_float("AIOS_LLM_RETRY_AFTER_MAX_S", 30.0)
+AIOS_LLM_MAX_TOOL_ROUNDS = env_int("AIOS_LLM_MAX_TOOL_ROUNDS", 5)
 
 LOGGING = {
     "version": 1,
