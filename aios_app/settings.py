@@ -71,6 +71,10 @@ DATABASES = {
         _database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
 }
+# A Unix-socket URL (`?host=/path`, as the embedded server gives) lands in OPTIONS; keep
+# it in HOST where Django and anything deriving a URL from these settings expect it.
+if not DATABASES["default"]["HOST"] and "host" in DATABASES["default"]["OPTIONS"]:
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["TEST"] = {"NAME": env_str("AIOS_TEST_DB_NAME", "test_aios")}
 
 # --- apps ------------------------------------------------------------------------------
@@ -217,6 +221,12 @@ AIOS_STEP_LEASE_SECONDS = env_int("AIOS_STEP_LEASE_SECONDS", 120)
 AIOS_SWEEP_SECONDS = env_float("AIOS_SWEEP_SECONDS", 5.0)
 AIOS_READY_WORKER_TIMEOUT = env_float("AIOS_READY_WORKER_TIMEOUT", 1.5)
 
+# Reviews (docs/reviews.md): idle gaps longer than this are not counted as review time.
+AIOS_REVIEW_IDLE_SECONDS = env_int("AIOS_REVIEW_IDLE_SECONDS", 60)
+AIOS_REVIEW_BULK_MIN_CONFIDENCE = env_float("AIOS_REVIEW_BULK_MIN_CONFIDENCE", 0.9)
+AIOS_REVIEW_PAGE_SIZE = env_int("AIOS_REVIEW_PAGE_SIZE", 50)
+AIOS_SLA_SWEEP_SECONDS = env_float("AIOS_SLA_SWEEP_SECONDS", 60.0)
+
 # Model plane: provider settings (keys are read from the env var *named* here, never stored).
 AIOS_LLM_PROVIDER = env_str("AIOS_LLM_PROVIDER", "offline")
 AIOS_LLM_BASE_URL = env_str("AIOS_LLM_BASE_URL", "")
@@ -237,6 +247,8 @@ AIOS_KNOWLEDGE_MAX_UPLOAD_BYTES = env_int("AIOS_KNOWLEDGE_MAX_UPLOAD_BYTES", 10 
 AIOS_KNOWLEDGE_CHUNK_CHARS = env_int("AIOS_KNOWLEDGE_CHUNK_CHARS", 1000)
 AIOS_KNOWLEDGE_CHUNK_OVERLAP_CHARS = env_int("AIOS_KNOWLEDGE_CHUNK_OVERLAP_CHARS", 200)
 AIOS_KNOWLEDGE_EF_SEARCH = env_int("AIOS_KNOWLEDGE_EF_SEARCH", 100)
+# auto: on, except on the embedded server of a CPU without AVX-512 (docs/knowledge.md).
+AIOS_KNOWLEDGE_HNSW = env_str("AIOS_KNOWLEDGE_HNSW", "auto")
 AIOS_KNOWLEDGE_JOB_LEASE_SECONDS = env_int("AIOS_KNOWLEDGE_JOB_LEASE_SECONDS", 120)
 
 
@@ -267,6 +279,8 @@ AIOS_LLM_BACKOFF_MAX_S = env_float("AIOS_LLM_BACKOFF_MAX_S", 8.0)
 # A Retry-After longer than this is not waited for in a worker: the fallback route is used.
 AIOS_LLM_RETRY_AFTER_MAX_S = env_float("AIOS_LLM_RETRY_AFTER_MAX_S", 30.0)
 AIOS_LLM_MAX_TOOL_ROUNDS = env_int("AIOS_LLM_MAX_TOOL_ROUNDS", 5)
+# Seconds a worker keeps routes and latest prompt versions in memory (0: read every call).
+AIOS_LLM_CONFIG_TTL_S = env_float("AIOS_LLM_CONFIG_TTL_S", 5.0)
 
 LOGGING = {
     "version": 1,
@@ -277,5 +291,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "pgserver": {"level": "WARNING"},  # chatty about every handle it opens
+        "httpx2": {"level": "WARNING"},  # the openai client's transport logs every request
+        "httpx": {"level": "WARNING"},
     },
 }

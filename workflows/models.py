@@ -188,6 +188,9 @@ class Draft(models.Model):
             models.UniqueConstraint(fields=["item", "number"], name="draft_number_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"draft {self.number} of item {self.item_id}"
+
 
 class StepRun(models.Model):
     """One attempt at one step of one item: the durable unit of work (see docs/engine.md)."""
@@ -242,6 +245,9 @@ class StepRun(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.step} #{self.attempt} of item {self.item_id} ({self.state})"
+
 
 class WorkItemEvent(models.Model):
     """Append-only audit event. Each stores the hash of its item's previous event."""
@@ -267,3 +273,6 @@ class WorkItemEvent(models.Model):
             models.Index(fields=["created_at"], name="event_created"),
             models.Index(fields=["to_status", "created_at"], name="event_to_status"),
         ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} #{self.seq}: {self.from_status} → {self.to_status}"

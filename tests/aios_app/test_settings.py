@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from tests.support import database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,12 +29,7 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 def _external_services_env() -> dict[str, str]:
-    db = settings.DATABASES["default"]
-    host = db["HOST"]
-    return {
-        "DATABASE_URL": f"postgresql://{db['USER']}:@/{db['NAME']}?host={host}",
-        "REDIS_URL": settings.REDIS_URL,
-    }
+    return {"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL}
 
 
 def test_production_settings_pass_check_deploy_without_warnings():

@@ -100,7 +100,8 @@ def test_retry_after_failure_recovers_and_records_time_to_recover(
     item = run_due_steps(item)
     # then it resumes from the commit step and records how long recovery took
     assert item.status == "committed"
-    assert item.recovery_seconds is not None and item.recovery_seconds > 0
+    assert item.recovery_seconds is not None
+    assert item.recovery_seconds > 0
     assert StepRun.objects.filter(item=item, step="draft").count() == 1
     last = StepRun.objects.filter(item=item, step="commit").order_by("-id").first()
     assert (last.round, last.attempt, last.state) == (2, 1, "succeeded")

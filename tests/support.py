@@ -1,0 +1,31 @@
+"""Helpers for tests that start real processes against the test database."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+from django.conf import settings
+
+
+def database_url() -> str:
+    """A DATABASE_URL for the database this test run uses (the test database)."""
+    db = settings.DATABASES["default"]
+    user = quote(db["USER"] or "")
+    password = quote(db.get("PASSWORD") or "")
+    host = db["HOST"] or ""
+    if host.startswith("/"):
+        return f"postgresql://{user}:{password}@/{db['NAME']}?host={host}"
+    return f"postgresql://{user}:{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process (worker, server) sharing this test's services."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(
+        DATABASE_URL=database_url(),
+        REDIS_URL=settings.REDIS_URL,
+        SECRET_KEY=settings.SECRET_KEY,
+    )
+    env.update(extra)
+    return env
