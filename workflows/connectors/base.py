@@ -85,5 +85,11 @@ def get_connector(config: dict[str, Any]) -> Connector:
     if kind == "demo_sink":
         from django.conf import settings
 
-        return HttpConnector(url=settings.AIOS_DEMO_SINK_URL, timeout_s=10)
+        from workflows.connectors.services import demo_sink_token
+
+        return HttpConnector(
+            url=settings.AIOS_DEMO_SINK_URL,
+            timeout_s=10,
+            headers={"X-Aios-Sink-Token": demo_sink_token()},
+        )
     raise FatalStepError(f"no connector configured (kind={kind!r})")
