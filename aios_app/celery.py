@@ -29,6 +29,27 @@ app.conf.beat_schedule["knowledge-stale-jobs"] = {
 }
 
 
+# Reviews: SLA breaches (flag, notify, escalate per policy) and expired claims.
+app.conf.beat_schedule["reviews-sla-sweep"] = {
+    "task": "reviews.sla_sweep",
+    "schedule": float(os.environ.get("AIOS_SLA_SWEEP_SECONDS", "60")),
+    "options": {"expires": 50},
+}
+app.conf.beat_schedule["reviews-claims-expire"] = {
+    "task": "reviews.claims_expire",
+    "schedule": 30.0,
+    "options": {"expires": 25},
+}
+
+
+@app.task(name="aios.noop_count", ignore_result=True)
+def noop_count(key: str) -> None:
+    """Benchmark baseline: the cheapest task that still proves it ran (a Redis INCR)."""
+    from aios_app.health import redis_client
+
+    redis_client().incr(key)
+
+
 @app.task(name="aios.ping")
 def ping() -> str:
     """Used by /readyz and tests to prove a worker answers."""

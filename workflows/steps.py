@@ -102,9 +102,12 @@ def _enter_state(item: WorkItem, step: str) -> bool:
 
 def _claim(step_run_id: int) -> Claimed | None:
     started = time.perf_counter()
-    item_id = StepRun.objects.filter(pk=step_run_id).values_list("item_id", flat=True).first()
-    if item_id is None:
+    found = list(
+        StepRun.objects.filter(pk=step_run_id).order_by().values_list("item_id", flat=True)[:1]
+    )
+    if not found:
         return None
+    item_id = found[0]
     now = timezone.now()
     with transaction.atomic():
         # One lock order everywhere: the item, then its step runs.

@@ -23,6 +23,9 @@ class DraftRequest:
     instruction: str = ""  # a reviewer's redraft instruction
     previous_fields: dict[str, Any] | None = None
     attempt: int = 1
+    # The version's draft-step settings, e.g. {"collections": ["sales-playbook"],
+    # "template": "sales-quote-draft"} (plus the engine's retry keys, which agents ignore).
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,7 +57,7 @@ def register(agent: Agent) -> Agent:
 
 
 def get_agent(name: str) -> Agent:
-    from workflows.agents import builtin  # noqa: F401  (registers the built-in agents)
+    from workflows.agents import builtin, model_echo  # noqa: F401  (registers agents)
 
     try:
         return _REGISTRY[name]
@@ -63,6 +66,6 @@ def get_agent(name: str) -> Agent:
 
 
 def agent_names() -> list[str]:
-    from workflows.agents import builtin  # noqa: F401
+    from workflows.agents import builtin, model_echo  # noqa: F401
 
     return sorted(_REGISTRY)

@@ -8,6 +8,7 @@ the downstream system answers a repeated key with the result it gave the first t
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +35,21 @@ class Connector(Protocol):
     ) -> CommitResult: ...
 
 
+_clients: dict[float, httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(timeout_s: float) -> httpx.Client:
+    """One pooled client per timeout per process: building a client costs ~50 ms (TLS
+    context), and httpx.Client is thread-safe for the worker's many threads."""
+    with _clients_lock:
+        client = _clients.get(timeout_s)
+        if client is None:
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            client = _clients[timeout_s] = httpx.Client(timeout=timeout_s, limits=limits)
+        return client
+
+
 class HttpConnector:
     """POSTs JSON to `<url>/commit` and `<url>/rollback` with an `Idempotency-Key` header.
 
@@ -48,11 +64,10 @@ class HttpConnector:
 
     def _post(self, path: str, *, key: str, body: dict[str, Any]) -> CommitResult:
         try:
-            response = httpx.post(
+            response = _client(self.timeout_s).post(
                 f"{self.url}/{path}",
                 json=body,
                 headers={**self.headers, "Idempotency-Key": key},
-                timeout=self.timeout_s,
             )
         except httpx.HTTPError as exc:
             raise RetryableStepError(f"connector unreachable: {type(exc).__name__}: {exc}") from exc
