@@ -18,6 +18,8 @@ from django.db import connections
 
 from aios_app.models import Team
 from aios_app.roles import ensure_role_groups
+from workflows.connectors.fake_downstream import Downstream
+from workflows.models import WorkflowVersion
 
 PASSWORD = "correct-horse-battery"
 
@@ -83,6 +85,25 @@ def auditor(db: None) -> User:
 @pytest.fixture
 def no_role_user(db: None) -> User:
     return _user("nobody", role=None, teams=[])
+
+
+# --- engine -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def downstream() -> Iterator[Downstream]:
+    """A fake CRM on loopback that applies each idempotency key once."""
+    server = Downstream()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def auto_version(team: Team, downstream: Downstream) -> WorkflowVersion:
+    """Workflow `quotes` (echo agent, auto policy) committing to `downstream`."""
+    from tests.workflows.conftest import make_workflow
+
+    return make_workflow(team, downstream.url)
 
 
 # --- live ASGI server ------------------------------------------------------------------

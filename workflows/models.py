@@ -35,6 +35,8 @@ class Workflow(models.Model):
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    # Cycle time of this work before AIOS (measured by the team), for the before/after KPI.
+    baseline_cycle_seconds = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -145,6 +147,7 @@ class WorkItem(models.Model):
             models.Index(fields=["team", "status", "confidence", "id"], name="wi_queue_conf"),
             models.Index(fields=["team", "status", "created_at", "id"], name="wi_queue_age"),
             models.Index(fields=["status", "updated_at"], name="wi_status_updated"),
+            models.Index(fields=["workflow", "created_at"], name="wi_workflow_created"),
             models.Index(
                 fields=["claim_expires_at"],
                 name="wi_claim_expiry",

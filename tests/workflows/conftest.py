@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from aios_app.models import Team
-from workflows.connectors.fake_downstream import Downstream
 from workflows.models import StepRun, Workflow, WorkflowVersion, WorkItem
 from workflows.services import workflow_version_create
 from workflows.steps import step_run_execute
@@ -21,13 +17,6 @@ INPUT_SCHEMA = {
         "amount": {"type": "number", "minimum": 0},
     },
 }
-
-
-@pytest.fixture
-def downstream() -> Iterator[Downstream]:
-    server = Downstream()
-    yield server
-    server.close()
 
 
 def make_workflow(
@@ -52,11 +41,6 @@ def make_workflow(
         steps=steps or {"draft": {"backoff_s": 0.01}, "commit": {"backoff_s": 0.01}},
         queue=queue,
     )
-
-
-@pytest.fixture
-def auto_version(team: Team, downstream: Downstream) -> WorkflowVersion:
-    return make_workflow(team, downstream.url)
 
 
 def run_due_steps(item: WorkItem, *, max_rounds: int = 50) -> WorkItem:
