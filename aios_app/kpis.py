@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from workflows.models import Workflow
 
-
 # Completed = committed downstream and not rolled back (validation may still be pending).
 COMPLETED = ["committed", "validated", "awaiting_validation"]
 
