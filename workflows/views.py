@@ -10,15 +10,18 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aios_app import roles
+from aios_app.tokens import api_token_authenticate
 from workflows import selectors, services
-from workflows.exceptions import DomainError, InvalidInput
+from workflows.exceptions import DomainError, InvalidInput, WorkflowNotFound
 from workflows.forms import CancelForm, WorkflowVersionForm
 from workflows.lifecycle import OPEN_STATES
 from workflows.models import Status, Workflow, WorkItem
@@ -195,3 +198,46 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     response = StreamingHttpResponse(body, content_type="application/x-ndjson")
     response["Content-Disposition"] = 'attachment; filename="aios-audit.jsonl"'
     return response
+
+
+@csrf_exempt  # machine clients authenticate with a bearer token, not a session
+@require_POST
+def api_intake(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST /workflows/api/<slug>/items — {"external_key", "input", "priority"?}.
+
+    201 with the new item, 200 with the existing one for a known key, 401/403 for a bad
+    or out-of-scope token, 404 for an unknown workflow, 422 listing every invalid field.
+    """
+    token = api_token_authenticate(request)
+    if token is None:
+        return JsonResponse({"error": "a valid bearer token is required"}, status=401)
+    if not token.allows(slug):
+        return JsonResponse({"error": f"this token may not submit to {slug!r}"}, status=403)
+    try:
+        body = json.loads(request.body or b"null")
+    except json.JSONDecodeError as exc:
+        return JsonResponse({"error": f"body is not JSON: {exc.msg}"}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "body must be a JSON object"}, status=400)
+    errors = {}
+    if not isinstance(body.get("input"), dict):
+        errors["input"] = "must be a JSON object"
+    priority = body.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool) or not -100 <= priority <= 100:
+        errors["priority"] = "must be an integer from -100 to 100"
+    if not isinstance(body.get("external_key"), str):
+        errors["external_key"] = "must be a string"
+    if errors:
+        return JsonResponse({"error": "invalid request", "fields": errors}, status=422)
+    try:
+        item, created = services.work_item_intake(
+            workflow=slug, external_key=body["external_key"], input=body["input"],
+            priority=priority,
+        )  # fmt: skip
+    except WorkflowNotFound as exc:
+        return JsonResponse({"error": str(exc)}, status=404)
+    except InvalidInput as exc:
+        return JsonResponse({"error": "invalid input", "fields": exc.errors}, status=422)
+    data = {"id": item.pk, "status": item.status, "external_key": item.external_key,
+            "created": created}  # fmt: skip
+    return JsonResponse(data, status=201 if created else 200)
