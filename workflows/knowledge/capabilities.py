@@ -32,5 +32,13 @@ def hnsw_available() -> bool:
         return True
     if choice in {"off", "0", "false", "no"}:
         return False
-    embedded_database = not os.environ.get("DATABASE_URL")
-    return not embedded_database or _cpu_has_avx512()
+    return not _embedded_database() or _cpu_has_avx512()
+
+
+def _embedded_database() -> bool:
+    """The embedded server: no DATABASE_URL, or one pointing at a local data folder's socket
+    (a worker or test server started with DATABASE_URL set to the embedded database)."""
+    if not os.environ.get("DATABASE_URL"):
+        return True
+    host = str(settings.DATABASES["default"].get("HOST") or "")
+    return host.startswith("/") and (Path(host) / "PG_VERSION").exists()
