@@ -184,7 +184,13 @@ X_FRAME_OPTIONS = "DENY"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL + "/1"], "prefix": env_str("AIOS_CHANNEL_PREFIX", "aios")},
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as
+            # channels-redis's blocking pop: an idle consumer's receive then dies with
+            # TimeoutError and the socket silently stops delivering. Read longer.
+            "hosts": [{"address": REDIS_URL + "/1", "socket_timeout": 30}],
+            "prefix": env_str("AIOS_CHANNEL_PREFIX", "aios"),
+        },
     }
 }
 
@@ -213,6 +219,10 @@ AIOS_DEMO_SINK_ENABLED = env_bool("AIOS_DEMO_SINK_ENABLED", default=EMBEDDED_SER
 AIOS_DEMO_SINK_URL = env_str(
     "AIOS_DEMO_SINK_URL",
     f"http://127.0.0.1:{env_int('AIOS_PORT', 8000)}/connectors/demo-sink",
+)
+# Demo: a new sample item every this many seconds while beat runs (0 = off).
+AIOS_DEMO_TRICKLE_SECONDS = env_float(
+    "AIOS_DEMO_TRICKLE_SECONDS", 20.0 if EMBEDDED_SERVICES else 0.0
 )
 # Steps: a dispatched step whose message vanished (broker restart) is re-sent after this.
 AIOS_REDISPATCH_SECONDS = env_float("AIOS_REDISPATCH_SECONDS", 30.0)

@@ -46,6 +46,7 @@ class DraftStep:
             instruction=run.params.get("instruction", ""),
             previous_fields=previous,
             attempt=run.attempt,
+            config=version.step_policy("draft"),
         )
         return get_agent(version.agent).draft(request)
 

@@ -18,3 +18,12 @@ def steps_sweep_task() -> int:
     from workflows.steps import steps_sweep
 
     return steps_sweep()
+
+
+@shared_task(name="workflows.demo_trickle", ignore_result=True)
+def demo_trickle_task() -> int | None:
+    """One new demo item (beat, every AIOS_DEMO_TRICKLE_SECONDS while the demo runs)."""
+    from workflows.demo import demo_trickle_once
+
+    item = demo_trickle_once()
+    return item.pk if item else None

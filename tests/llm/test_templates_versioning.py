@@ -77,3 +77,15 @@ def test_route_on_a_managed_provider_cannot_be_labelled_self_hosted(db):
     with pytest.raises(ValidationError, match="managed"):
         route.clean()
     assert route.effective_egress == "managed"
+
+
+def test_prompts_are_rendered_without_html_escaping(db):
+    # given a prompt that embeds JSON and text with markup-like characters
+    from workflows.llm.gateway import render_messages
+    from workflows.llm.services import prompt_template_save
+
+    template = prompt_template_save(name="raw-render", user="Data: {{ data }}")
+    # when
+    messages = render_messages(template, {"data": '{"a": "<b> & \'c\'"}'})
+    # then the model sees exactly what was passed
+    assert messages[-1]["content"] == 'Data: {"a": "<b> & \'c\'"}'

@@ -20,7 +20,8 @@ from django.conf import settings
 
 from aios_app import embedded
 from tests.support import process_env
-from tests.workflows.conftest import Downstream, make_workflow
+from tests.workflows.conftest import make_workflow
+from workflows.connectors.fake_downstream import Downstream
 from workflows.models import Draft, StepRun, WorkItem, WorkItemEvent
 from workflows.services import work_item_intake
 from workflows.steps import steps_sweep

@@ -35,3 +35,6 @@ class EchoAgent:
 
 
 register(EchoAgent())
+
+# The demo agents register themselves on import (sales quoting, reconciliation, triage).
+from workflows.agents import reconciliation, sales, triage  # noqa: E402, F401

@@ -386,7 +386,7 @@ def render_messages(template: PromptTemplate, variables: dict[str, Any]) -> list
     ):
         if not source:
             continue
-        text = compiled_part.render(Context(variables))
+        text = compiled_part.render(Context(variables, autoescape=False))  # prompts, not HTML
         if "\x00MISSING:" in text:
             missing = sorted(set(text.split("\x00MISSING:")[1:]))
             names = ", ".join(m.split("\x00")[0] or "?" for m in missing)

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 
 from aios_app.demo import demo_accounts_load
 from aios_app.envconf import env_str
+from workflows.demo import demo_workflows_load
 
 
 class Command(BaseCommand):
@@ -19,6 +20,10 @@ class Command(BaseCommand):
             env_str("AIOS_DEMO_PASSWORD", "aios-demo") if settings.EMBEDDED_SERVICES else None
         )
         logins = demo_accounts_load(password=password)
+        demo_workflows_load()
+        self.stdout.write(
+            "Demo workflows loaded: sales quoting, finance reconciliation, support triage."
+        )
         if password:
             self.stdout.write(f"Demo logins (password for all: {password}):")
             for login in logins:
