@@ -63,3 +63,18 @@ def _install_bootsteps() -> None:
 
 
 _install_bootsteps()
+
+
+def _demo_trickle_seconds() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "AIOS_DEMO_TRICKLE_SECONDS", 0) or 0)
+
+
+# Demo: a new sample item now and then, so queues keep filling (off when 0; docs/agents.md).
+if _demo_trickle_seconds() > 0:
+    app.conf.beat_schedule["demo-trickle"] = {
+        "task": "workflows.demo_trickle",
+        "schedule": _demo_trickle_seconds(),
+        "options": {"expires": 60},
+    }
