@@ -8,6 +8,8 @@ once: clients resync from the event log (/reviews/events/?after=<id>).
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import logging
 import os
 import queue
@@ -62,7 +64,13 @@ class _Publisher:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
 
     def _run(self) -> None:
-        asyncio.run(self._main(self._queue))
+        # RuntimeError: the interpreter is shutting down (a short-lived command).
+        with contextlib.suppress(RuntimeError):
+            asyncio.run(self._main(self._queue))
+
+    def _flush_at_exit(self) -> None:
+        if self._pid == os.getpid():
+            self.flush(timeout=2.0)
 
     async def _main(self, inbox: queue.SimpleQueue[tuple[dict[str, Any], list[str]]]) -> None:
         loop = asyncio.get_running_loop()
@@ -85,6 +93,8 @@ class _Publisher:
 
 
 publisher = _Publisher()
+# A short command (load_demo, a shell) sends what it queued before the interpreter exits.
+atexit.register(publisher._flush_at_exit)
 
 
 def publish_work_item_event(

@@ -37,6 +37,7 @@ COLLECTIONS = {
 DEMO_WORKFLOWS: dict[str, dict[str, Any]] = {
     "demo-sales-quotes": {
         "name": "Sales quoting",
+        "baseline_cycle_seconds": 2 * 86400,  # manual quotes: two working days
         "description": "Price customer requests from the price book and draft the quote and "
         "cover note; discounts above 10 % are reviewed before the quote goes to the CRM.",
         "agent": "sales_quote",
@@ -56,6 +57,7 @@ DEMO_WORKFLOWS: dict[str, dict[str, Any]] = {
     },
     "demo-reconciliation": {
         "name": "Finance reconciliation",
+        "baseline_cycle_seconds": 86400,  # manual matching: next day
         "description": "Match bank-statement lines to open ledger entries; commits go to "
         "the ERP and half of them are validated afterwards (rollback on a wrong match).",
         "agent": "reconciliation",
@@ -71,6 +73,7 @@ DEMO_WORKFLOWS: dict[str, dict[str, Any]] = {
     },
     "demo-support-triage": {
         "name": "Support triage",
+        "baseline_cycle_seconds": 4 * 3600,  # first answer by hand: four hours
         "description": "Classify and prioritise inbound tickets, extract fields and draft a "
         "reply citing the knowledge base; auto-committed, one in five sampled for review.",
         "agent": "triage",
@@ -160,7 +163,12 @@ def demo_workflow_ensure(*, slug: str) -> WorkflowVersion:
     the workflow at a real model keeps that)."""
     spec = DEMO_WORKFLOWS[slug]
     workflow, _ = Workflow.objects.get_or_create(
-        slug=slug, defaults={"name": spec["name"], "description": spec["description"]}
+        slug=slug,
+        defaults={
+            "name": spec["name"],
+            "description": spec["description"],
+            "baseline_cycle_seconds": spec["baseline_cycle_seconds"],
+        },
     )
     latest = (
         workflow.versions.select_related("reviewing_team", "escalation_team")
