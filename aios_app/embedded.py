@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import logging
 import os
 import socket
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 # pgserver logs every handle it opens at INFO; its warnings and errors still show.
@@ -124,14 +126,29 @@ def _free_port() -> int:
 
 
 def _redis_port(redis_dir: Path) -> int:
-    """A port chosen once per data folder and remembered, so dev and test runs never clash."""
+    """A port chosen once per data folder and remembered, so dev and test runs never clash.
+    Called under the folder's lock (web, worker and beat may start at the same moment)."""
     port_file = redis_dir / "port"
     if port_file.exists():
         with contextlib.suppress(ValueError):
-            return int(port_file.read_text().strip())
+            port = int(port_file.read_text().strip())
+            if 0 < port < 65536:
+                return port
     port = int(os.environ.get("AIOS_EMBEDDED_REDIS_PORT") or _free_port())
-    port_file.write_text(str(port))
+    tmp = redis_dir / f"port.{os.getpid()}"
+    tmp.write_text(str(port))
+    tmp.replace(port_file)  # atomic: readers never see a half-written file
     return port
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _redis_responds(port: int) -> bool:
@@ -147,29 +164,34 @@ def redis_url(data_dir: Path) -> str:
     """Start (or join) the embedded Redis and return its URL. Appendonly: data survives."""
     redis_dir = data_dir / REDIS_DIRNAME
     redis_dir.mkdir(parents=True, exist_ok=True)
-    port = _redis_port(redis_dir)
-    if not _redis_responds(port):
-        (redis_dir / "redis.pid").unlink(missing_ok=True)
-        subprocess.run(
-            [
-                _redis_binary(),
-                "--port", str(port),
-                "--bind", "127.0.0.1",
-                "--dir", str(redis_dir),
-                "--appendonly", "yes",
-                "--save", "60 1",
-                "--daemonize", "yes",
-                "--pidfile", str(redis_dir / "redis.pid"),
-                "--logfile", str(redis_dir / "redis.log"),
-            ],
-            check=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while not _redis_responds(port):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
-            time.sleep(0.05)
+    with _folder_lock(redis_dir):
+        port = _redis_port(redis_dir)
+        if not _redis_responds(port):
+            _start_redis(redis_dir, port)
     return f"redis://127.0.0.1:{port}"
+
+
+def _start_redis(redis_dir: Path, port: int) -> None:
+    (redis_dir / "redis.pid").unlink(missing_ok=True)
+    subprocess.run(
+        [
+            _redis_binary(),
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--dir", str(redis_dir),
+            "--appendonly", "yes",
+            "--save", "60 1",
+            "--daemonize", "yes",
+            "--pidfile", str(redis_dir / "redis.pid"),
+            "--logfile", str(redis_dir / "redis.log"),
+        ],
+        check=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not _redis_responds(port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
+        time.sleep(0.05)
 
 
 def stop_redis(data_dir: Path) -> bool:
@@ -225,9 +247,9 @@ def main(argv: list[str]) -> int:
         print(f"postgres stopped: {stop_postgres(data_dir)}")
         print(f"redis stopped:    {stop_redis(data_dir)}")
     elif command == "status":
-        pid = data_dir / PG_DIRNAME / "postmaster.pid"
         print(f"data dir: {data_dir}")
-        print(f"postgres: {'running' if pid.exists() else 'stopped'}")
+        pg_up = _postgres_running(data_dir / PG_DIRNAME)
+        print(f"postgres: {'running' if pg_up else 'stopped'}")
         port_file = data_dir / REDIS_DIRNAME / "port"
         up = port_file.exists() and _redis_responds(int(port_file.read_text()))
         print(f"redis:    {'running' if up else 'stopped'}")

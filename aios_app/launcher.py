@@ -7,6 +7,7 @@ when this launcher started the embedded PostgreSQL and Redis, those too.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,12 +49,16 @@ def main() -> int:
         manager.loop()
         return manager.returncode or 0
     finally:
+        # A second Ctrl-C (or make's own signal) must not cut the shutdown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if uses_embedded:
             print("Stopping embedded services ...", flush=True)
             if not os.environ.get("DATABASE_URL"):
                 embedded.stop_postgres(data_dir)
             if not os.environ.get("REDIS_URL"):
                 embedded.stop_redis(data_dir)
+            print("Stopped.", flush=True)
 
 
 if __name__ == "__main__":

@@ -68,3 +68,18 @@ def test_settings_read_from_environment():
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 3600
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def test_importing_the_package_does_not_load_settings():
+    # `python -m aios_app.embedded down` must not start the servers it is asked to stop
+    code = "import sys, aios_app; print('aios_app.settings' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_beat_schedule_declares_the_sweeps():
+    from aios_app.celery import app
+
+    assert {"steps-sweep", "reviews-sla-sweep", "reviews-claims-expire"} <= set(
+        app.conf.beat_schedule
+    )
