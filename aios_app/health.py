@@ -23,12 +23,19 @@ class Check:
     detail: str
 
 
+_clients: dict[tuple[str, float], redis.Redis] = {}
+
+
 def redis_client(url: str | None = None) -> redis.Redis:
-    return redis.Redis.from_url(
-        url or settings.REDIS_URL,
-        socket_connect_timeout=settings.AIOS_READY_WORKER_TIMEOUT,
-        socket_timeout=settings.AIOS_READY_WORKER_TIMEOUT,
-    )
+    """A shared client (and connection pool) per URL and timeout: redis-py clients are
+    thread-safe, and a new one per call would open a new connection per call."""
+    key = (url or settings.REDIS_URL, float(settings.AIOS_READY_WORKER_TIMEOUT))
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = redis.Redis.from_url(
+            key[0], socket_connect_timeout=key[1], socket_timeout=key[1]
+        )
+    return client
 
 
 def check_database() -> Check:

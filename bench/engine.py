@@ -120,8 +120,7 @@ def run_items(*, slug: str, agent: str, n: int, item_input: dict, routes: dict, 
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop(worker)
     return n / elapsed, ids
 
 
@@ -139,9 +138,17 @@ def celery_noop_rate(n: int, concurrency: int) -> float:
             time.sleep(0.01)
         return n / (time.perf_counter() - started)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop(worker)
         client.delete(key)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:  # warm shutdown still draining: the figures are in
+        proc.kill()
+        proc.wait(timeout=15)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from workflows.exceptions import StepError
 from workflows.lifecycle import transition
-from workflows.models import Status, StepRun, WorkItem
+from workflows.models import Status, StepRun, Workflow, WorkflowVersion, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,28 @@ def backoff_seconds(policy: dict[str, Any], attempt: int) -> float:
 
 # --- running ---------------------------------------------------------------------------
 
+# Workflow versions are immutable, so a worker keeps them in memory instead of joining and
+# decoding their JSON (schemas, policies) on every claim and completion. Workflows are
+# kept briefly (their slug and name are what steps read).
+_versions: dict[int, WorkflowVersion] = {}
+_workflows: dict[int, tuple[float, Workflow]] = {}
+_WORKFLOW_TTL_S = 30.0
+
+
+def _with_definition(item: WorkItem) -> WorkItem:
+    version = _versions.get(item.version_id)
+    if version is None:
+        version = _versions[item.version_id] = WorkflowVersion.objects.get(pk=item.version_id)
+    cached = _workflows.get(item.workflow_id)
+    if cached is None or time.monotonic() - cached[0] > _WORKFLOW_TTL_S:
+        cached = _workflows[item.workflow_id] = (
+            time.monotonic(),
+            Workflow.objects.get(pk=item.workflow_id),
+        )
+    item.version = version
+    item.workflow = cached[1]
+    return item
+
 
 @dataclass
 class Claimed:
@@ -111,11 +133,7 @@ def _claim(step_run_id: int) -> Claimed | None:
     now = timezone.now()
     with transaction.atomic():
         # One lock order everywhere: the item, then its step runs.
-        item = (
-            WorkItem.objects.select_for_update(of=("self",))
-            .select_related("version", "workflow")
-            .get(pk=item_id)
-        )
+        item = _with_definition(WorkItem.objects.select_for_update().get(pk=item_id))
         run = (
             StepRun.objects.select_for_update()
             .filter(pk=step_run_id)
@@ -144,11 +162,7 @@ def _claim(step_run_id: int) -> Claimed | None:
 
 
 def _lock_if_still_ours(claimed: Claimed) -> tuple[WorkItem, StepRun] | None:
-    item = (
-        WorkItem.objects.select_for_update(of=("self",))
-        .select_related("version", "workflow")
-        .get(pk=claimed.item.pk)
-    )
+    item = _with_definition(WorkItem.objects.select_for_update().get(pk=claimed.item.pk))
     run = StepRun.objects.select_for_update().get(pk=claimed.run.pk)
     if run.state != StepRun.State.RUNNING or run.lease_expires_at != claimed.lease:
         log.warning("step run %s: lease lost before completion; result dropped", run.pk)

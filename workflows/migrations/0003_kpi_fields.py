@@ -5,21 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aios_app', '0001_initial'),
-        ('workflows', '0002_events_append_only'),
+        ("aios_app", "0001_initial"),
+        ("workflows", "0002_events_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workflow',
-            name='baseline_cycle_seconds',
+            model_name="workflow",
+            name="baseline_cycle_seconds",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='workitem',
-            index=models.Index(fields=['workflow', 'created_at'], name='wi_workflow_created'),
+            model_name="workitem",
+            index=models.Index(fields=["workflow", "created_at"], name="wi_workflow_created"),
         ),
     ]
