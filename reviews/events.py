@@ -12,7 +12,6 @@ import atexit
 import contextlib
 import logging
 import os
-import queue
 import threading
 from typing import Any
 
@@ -42,46 +41,60 @@ class _Publisher:
     """
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[dict[str, Any], list[str]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._pid = 0
         self._pending = 0
         self._idle = threading.Condition(self._lock)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: asyncio.Queue[tuple[dict[str, Any], list[str]]] | None = None
 
     def submit(self, message: dict[str, Any], groups: list[str]) -> None:
         with self._lock:
             if self._pid != os.getpid():  # first use in this process (or after a fork)
                 self._pid = os.getpid()
-                self._queue = queue.SimpleQueue()
                 self._pending = 0
-                threading.Thread(target=self._run, name="aios-publisher", daemon=True).start()
+                # The loop and its queue are made here, so a submit before the thread runs
+                # is never lost. No executor thread blocks on a queue: the interpreter
+                # joins executor threads at exit, and one blocked forever hung every
+                # process that had published (pytest among them).
+                self._loop = asyncio.new_event_loop()
+                self._inbox = asyncio.Queue()
+                threading.Thread(
+                    target=self._run, args=(self._loop, self._inbox), name="aios-publisher",
+                    daemon=True,
+                ).start()  # fmt: skip
             self._pending += 1
-        self._queue.put((message, groups))
+            loop, inbox = self._loop, self._inbox
+        assert loop is not None
+        assert inbox is not None
+        with contextlib.suppress(RuntimeError):  # loop closed: the interpreter is exiting
+            loop.call_soon_threadsafe(inbox.put_nowait, (message, groups))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything submitted so far was sent (tests, benchmarks)."""
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
 
-    def _run(self) -> None:
+    def _run(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        inbox: asyncio.Queue[tuple[dict[str, Any], list[str]]],
+    ) -> None:
+        asyncio.set_event_loop(loop)
         # RuntimeError: the interpreter is shutting down (a short-lived command).
         with contextlib.suppress(RuntimeError):
-            asyncio.run(self._main(self._queue))
+            loop.run_until_complete(self._main(inbox))
 
     def _flush_at_exit(self) -> None:
         if self._pid == os.getpid():
             self.flush(timeout=2.0)
 
-    async def _main(self, inbox: queue.SimpleQueue[tuple[dict[str, Any], list[str]]]) -> None:
-        loop = asyncio.get_running_loop()
+    async def _main(self, inbox: asyncio.Queue[tuple[dict[str, Any], list[str]]]) -> None:
         layer = get_channel_layer()
         while True:
-            batch = [await loop.run_in_executor(None, inbox.get)]
-            while True:
-                try:
-                    batch.append(inbox.get_nowait())
-                except queue.Empty:
-                    break
+            batch = [await inbox.get()]
+            while not inbox.empty():
+                batch.append(inbox.get_nowait())
             sends = [layer.group_send(g, m) for m, groups in batch for g in groups] if layer else []
             results = await asyncio.gather(*sends, return_exceptions=True)
             for result in results:

@@ -100,3 +100,12 @@ def quote_template(db) -> PromptTemplate:
 @pytest.fixture
 def quote_variables() -> dict[str, str]:
     return {"customer": "ACME GmbH", "request": "10 widgets, delivery in March"}
+
+
+@pytest.fixture
+def default_route(db: None) -> Route:
+    """The `default` offline route. A migration creates it, but a transactional test's
+    flush (in this run or, with --reuse-db, an earlier one) removes it: ensure it."""
+    from workflows.llm.services import llm_defaults_ensure
+
+    return llm_defaults_ensure()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 
 from tests.llm.conftest import QUOTE_SCHEMA
 from workflows.llm import providers
@@ -194,7 +196,9 @@ def test_stored_messages_and_output_are_redacted_when_the_route_says_so(
     assert "[REDACTED:email]" in call.output
 
 
-def test_offline_route_calls_the_registered_handler(db, quote_template, fake_openai, monkeypatch):
+def test_offline_route_calls_the_registered_handler(
+    default_route, quote_template, fake_openai, monkeypatch
+):
     # given the default offline route and a registered handler (the app's own handler,
     # registered at start-up, is put back afterwards)
     seen = []
@@ -216,7 +220,7 @@ def test_offline_route_calls_the_registered_handler(db, quote_template, fake_ope
     assert call.cost == Decimal(0)
 
 
-def test_offline_route_without_a_handler_is_unavailable(db, quote_template, monkeypatch):
+def test_offline_route_without_a_handler_is_unavailable(default_route, quote_template, monkeypatch):
     # given no handler (the app registers one at start-up; put back afterwards)
     monkeypatch.delitem(providers._offline_handlers, "*", raising=False)
     with pytest.raises(ModelUnavailable, match="no offline handler"):
@@ -248,6 +252,12 @@ def test_embeddings_go_through_the_gateway(make_route, fake_openai):
 
 
 def test_default_route_exists_with_no_configuration(db):
+    # given an empty route table (a migrated database before any configuration)
+    Route.objects.all().delete()
+    migration = importlib.import_module("workflows.llm.migrations.0002_default_offline_route")
+    # when the migration's data step runs
+    migration.create_defaults(django_apps, None)
+    # then the default route is offline and self-hosted
     route = Route.objects.select_related("provider").get(name="default")
     assert route.provider.kind == "offline"
     assert route.effective_egress == "self-hosted"

@@ -14,8 +14,8 @@ PAGES = ["llm:provider-list", "llm:route-list", "llm:model-call-list"]
 
 
 @pytest.fixture
-def call(db) -> ModelCall:
-    route = Route.objects.select_related("provider").get(name="default")
+def call(default_route: Route) -> ModelCall:
+    route = default_route
     return ModelCall.objects.create(
         route=route, route_name=route.name, provider=route.provider, provider_kind="offline",
         request_model="offline", messages=[{"role": "user", "content": "<b>hi</b>"}],
@@ -81,7 +81,7 @@ def test_breaker_reset_needs_post_and_the_role(client, reviewer, workflow_admin,
     assert client.post(reverse("llm:provider-breaker-reset", args=[10**9])).status_code == 404
 
 
-def test_route_list_shows_egress(client, workflow_admin, db):
+def test_route_list_shows_egress(client, workflow_admin, default_route):
     client.force_login(workflow_admin)
     html = client.get(reverse("llm:route-list")).content.decode()
     assert "default" in html
