@@ -8,8 +8,10 @@
 2. Items/s, 500 ms model: the same with the `model_echo` agent, whose draft is one
    structured call through the model gateway to the fake OpenAI server answering after
    500 ms (a child process, like a real model server).
-3. Orchestration overhead per step (claim + complete, model time excluded), P50/P95,
-   from the StepRun rows of run 1.
+3. Orchestration overhead per step (claim + complete, model time excluded), P50/P95:
+   `step_overhead_ms_*` with items run one at a time in this process (the engine's own
+   cost), `step_overhead_saturated_ms_*` from the StepRun rows of run 1 (64 threads busy:
+   mostly waiting for the GIL and the database).
 4. Raw Celery throughput: no-op tasks (a Redis INCR) through the same broker and worker
    kind, for the ratio.
 
@@ -124,6 +126,35 @@ def run_items(*, slug: str, agent: str, n: int, item_input: dict, routes: dict, 
     return n / elapsed, ids
 
 
+def sequential_overheads(*, n: int, team: Team, downstream: Downstream) -> list[float]:
+    """Claim + complete per step with nothing else running: items one at a time, each step
+    run in this process (no broker hop), so the figure is the engine's own cost rather than
+    time spent waiting for the GIL or the database behind 63 other threads."""
+    from workflows import steps
+
+    workflow, _ = Workflow.objects.get_or_create(slug="bench-seq", defaults={"name": "seq"})
+    workflow_version_create(
+        workflow=workflow, agent="echo", reviewing_team=team, review_policy={"mode": "auto"},
+        connector={"kind": "http", "url": downstream.url, "timeout_s": 10},
+        queue=f"bench-seq-{uuid.uuid4().hex[:6]}",  # no worker listens: we run the steps
+    )  # fmt: skip
+    run_id = uuid.uuid4().hex[:6]
+    ids = []
+    for i in range(n):
+        item, _ = work_item_intake(
+            workflow=workflow, external_key=f"{run_id}-{i}", input={"customer": "x", "n": i}
+        )
+        ids.append(item.pk)
+        for step in ("draft", "commit"):
+            run = StepRun.objects.get(item=item, step=step, state="pending")
+            steps.step_run_execute(step_run_id=run.pk)
+    return list(
+        StepRun.objects.filter(item_id__in=ids, state="succeeded").values_list(
+            "overhead_ms", flat=True
+        )
+    )
+
+
 def celery_noop_rate(n: int, concurrency: int) -> float:
     queue = f"bench-noop-{uuid.uuid4().hex[:6]}"
     worker = start_worker(queue, concurrency)
@@ -187,12 +218,16 @@ def main() -> None:
             slug="bench-instant", agent="echo", n=n_instant, item_input={"customer": "x"},
             routes={}, team=team, downstream=downstream, concurrency=args.concurrency,
         )  # fmt: skip
-        overheads = list(
+        saturated = list(
             StepRun.objects.filter(item_id__in=ids, state="succeeded").values_list(
                 "overhead_ms", flat=True
             )
         )
         print(f"  {rate_instant:.1f} items/s")
+        n_seq = 50 if args.quick else 200
+        print(f"step overhead, one item at a time: {n_seq} items ...")
+        overheads = sequential_overheads(n=n_seq, team=team, downstream=downstream)
+        print(f"  P50 {statistics.median(overheads):.1f} ms")
         print(f"500 ms model: {n_slow} items ...")
         rate_slow, _ = run_items(
             slug="bench-500ms", agent="model_echo", n=n_slow, item_input={"customer": "x"},
@@ -214,6 +249,8 @@ def main() -> None:
         "items_per_s_500ms": round(rate_slow, 1),
         "step_overhead_ms_p50": round(statistics.median(overheads), 2),
         "step_overhead_ms_p95": round(percentile(overheads, 0.95), 2),
+        "step_overhead_saturated_ms_p50": round(statistics.median(saturated), 2),
+        "step_overhead_saturated_ms_p95": round(percentile(saturated, 0.95), 2),
         "celery_noop_tasks_per_s": round(noop, 0),
         "steps_per_item": 2,
         "worker_concurrency": args.concurrency,

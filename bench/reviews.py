@@ -6,10 +6,11 @@ latency (decision committed → event received by another socket client).
     .venv/bin/python bench/reviews.py --items 200000
 
 Items are bulk-inserted with COPY (5 % waiting for review, split over two teams; the rest
-closed), then Daphne serves the full ASGI app in a child process on loopback. This
-process is the load: threads with keep-alive HTTP clients and a logged-in session cookie
-request the queue page and POST approvals (fresh awaiting_review items), while a raw
-WebSocket client, logged in as a teammate, records when each approval's event arrives.
+closed), then the web process of `make run` (uvicorn, WEB_CONCURRENCY processes as there;
+--workers overrides) serves the full ASGI app on loopback. This process is the load: threads
+with keep-alive HTTP clients and a logged-in session cookie request the queue page and POST
+approvals (fresh awaiting_review items), while a raw WebSocket client, logged in as a
+teammate, records when each approval's event arrives.
 Live latency = arrival time − the event's created_at (same host clock; the event row is
 written just before its transaction commits, so this slightly overstates it).
 
@@ -53,6 +54,7 @@ from django.utils import timezone  # noqa: E402
 
 from aios_app.models import Team  # noqa: E402
 from aios_app.roles import ensure_role_groups  # noqa: E402
+from aios_app.serve import default_web_workers  # noqa: E402
 from workflows.models import Workflow, WorkItem, WorkItemEvent  # noqa: E402
 from workflows.services import workflow_version_create  # noqa: E402
 
@@ -141,15 +143,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "AIOS_HTTPS": "0", "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    daphne = str(Path(sys.executable).parent / "daphne")
+def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "AIOS_HTTPS": "0",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "AIOS_HOST": "127.0.0.1",
+        "AIOS_PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+    }
     proc = subprocess.Popen(
-        [daphne, "-b", "127.0.0.1", "-p", str(port), "aios_app.asgi:application"],
+        [sys.executable, "-m", "aios_app.serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(Path(os.environ["AIOS_DATA_DIR"]) / "bench-reviews-daphne.log", "w"),  # noqa: SIM115
+        stderr=open(Path(os.environ["AIOS_DATA_DIR"]) / "bench-reviews-web.log", "w"),  # noqa: SIM115
     )
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -159,7 +168,7 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("daphne did not start (see bench-reviews-daphne.log in AIOS_DATA_DIR)")
+    raise RuntimeError("web server did not start (see bench-reviews-web.log in AIOS_DATA_DIR)")
 
 
 class WsClient:
@@ -224,6 +233,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="50,000 items, fewer requests")
     parser.add_argument("--requests", type=int, default=400, help="per measured phase")
     parser.add_argument("--threads", type=int, default=4, help="concurrent clients")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="web server processes (default: as make run)"
+    )
     args = parser.parse_args()
     items = 50_000 if args.quick and args.items == 1_000_000 else args.items
     requests = min(args.requests, 200) if args.quick else args.requests
@@ -233,7 +245,7 @@ def main() -> None:
     waiting = WorkItem.objects.filter(team=team, status="awaiting_review").count()
     print(f"{stored:,} items stored; {waiting:,} awaiting review in {team.name}")
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, args.workers or default_web_workers())
     base = f"http://127.0.0.1:{port}"
     csrf = "b" * 32
     cookies = {"sessionid": session_cookie(alice), "csrftoken": csrf}
@@ -307,6 +319,7 @@ def main() -> None:
         "items": stored,
         "awaiting_review_in_queue": waiting,
         "threads": args.threads,
+        "web_workers": args.workers or default_web_workers(),
         "queue_ms_p50": pct(queue_ms, 0.5),
         "queue_ms_p95": pct(queue_ms, 0.95),
         "approve_ms_p50": pct(approve_ms, 0.5),

@@ -34,11 +34,15 @@ def htmx_partial(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.boosted
 
 
-def _get_item_for_reviewer(request: HttpRequest, item_id: int) -> tuple[WorkItem, set[int]]:
+def _get_item_for_reviewer(
+    request: HttpRequest, item_id: int, *, for_decision: bool = False
+) -> tuple[WorkItem, set[int]]:
     """The item if it belongs to one of the user's teams, else 404 (never 403: the
-    item's existence is not disclosed)."""
+    item's existence is not disclosed). `for_decision`: only what a decision reads (the
+    service locks and re-reads the row itself), without the page's joins."""
     team_ids = selectors.user_team_ids(request.user)
-    item = selectors.item_for_reviewer(item_id, team_ids)
+    find = selectors.item_for_decision if for_decision else selectors.item_for_reviewer
+    item = find(item_id, team_ids)
     if item is None:
         raise Http404("No such item in your queues")
     return item, team_ids
@@ -253,10 +257,14 @@ def work_item_ping(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 def _decide(
-    request: HttpRequest, item_id: int, action: Callable[[WorkItem], Any], **on_error: Any
+    request: HttpRequest,
+    item_id: int,
+    action: Callable[[WorkItem], Any],
+    found: tuple[WorkItem, set[int]] | None = None,
+    **on_error: Any,
 ) -> HttpResponse:
     """Run one decision service; on success open the next item of the same queue."""
-    item, team_ids = _get_item_for_reviewer(request, item_id)
+    item, team_ids = found or _get_item_for_reviewer(request, item_id, for_decision=True)
     queue_qs = request.POST.get("queue", "")
     params = _queue_params(QueryDict(queue_qs), team_ids, default_team=item.team_id)
     try:
@@ -287,7 +295,8 @@ def _decision_error(
 @require_POST
 @roles.role_required(roles.REVIEW)
 def work_item_approve(request: HttpRequest, item_id: int) -> HttpResponse:
-    item, _ = _get_item_for_reviewer(request, item_id)
+    found = _get_item_for_reviewer(request, item_id, for_decision=True)
+    item = found[0]
     draft = item.current_draft
     fields = forms.draft_fields(item.version.draft_schema, draft.fields if draft else {})
     edited, errors = (None, {})
@@ -301,7 +310,7 @@ def work_item_approve(request: HttpRequest, item_id: int) -> HttpResponse:
             raise InvalidInput(errors)
         services.work_item_approve(item_id=it.pk, reviewer=request.user, edited=edited)
 
-    return _decide(request, item_id, approve, fields=fields)
+    return _decide(request, item_id, approve, found, fields=fields)
 
 
 def _text_action(

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q, Subquery
 from django.utils import timezone
 
 from workflows.exceptions import StepError
@@ -124,27 +124,30 @@ def _enter_state(item: WorkItem, step: str) -> bool:
 
 def _claim(step_run_id: int) -> Claimed | None:
     started = time.perf_counter()
-    found = list(
-        StepRun.objects.filter(pk=step_run_id).order_by().values_list("item_id", flat=True)[:1]
-    )
-    if not found:
-        return None
-    item_id = found[0]
     now = timezone.now()
     with transaction.atomic():
-        # One lock order everywhere: the item, then its step runs.
-        item = _with_definition(WorkItem.objects.select_for_update().get(pk=item_id))
-        run = (
+        # One lock order everywhere: the item, then its step runs. The item is found and
+        # locked in one round trip (a subquery on the run); the ORDER BY of Meta is dropped.
+        found = list(
+            WorkItem.objects.select_for_update()
+            .filter(pk=Subquery(StepRun.objects.filter(pk=step_run_id).values("item_id")[:1]))
+            .order_by()
+        )
+        if not found:
+            return None
+        item = _with_definition(found[0])
+        runs = list(
             StepRun.objects.select_for_update()
             .filter(pk=step_run_id)
             .filter(
                 Q(state=StepRun.State.PENDING, available_at__lte=now)
                 | Q(state=StepRun.State.RUNNING, lease_expires_at__lt=now)
             )
-            .first()
+            .order_by()
         )
-        if run is None:  # done, not yet due, or someone else holds a live lease
+        if not runs:  # done, not yet due, or someone else holds a live lease
             return None
+        run = runs[0]
         if not _enter_state(item, run.step):
             run.state = StepRun.State.CANCELLED
             run.finished_at = now
@@ -161,13 +164,22 @@ def _claim(step_run_id: int) -> Claimed | None:
     return Claimed(run=run, item=item, lease=lease, claim_ms=(time.perf_counter() - started) * 1e3)
 
 
-def _lock_if_still_ours(claimed: Claimed) -> tuple[WorkItem, StepRun] | None:
-    item = _with_definition(WorkItem.objects.select_for_update().get(pk=claimed.item.pk))
-    run = StepRun.objects.select_for_update().get(pk=claimed.run.pk)
-    if run.state != StepRun.State.RUNNING or run.lease_expires_at != claimed.lease:
-        log.warning("step run %s: lease lost before completion; result dropped", run.pk)
-        return None
-    return item, run
+def _lock_if_still_ours(claimed: Claimed) -> WorkItem | None:
+    """Lock the item, in the same round trip checking that our lease on the run holds.
+
+    Whoever takes a run over locks its item first (see `_claim`), so while we hold the
+    item's lock the run cannot change under us: no need to lock the run row as well.
+    """
+    lease_held = StepRun.objects.filter(
+        pk=claimed.run.pk, state=StepRun.State.RUNNING, lease_expires_at=claimed.lease
+    )
+    found = list(
+        WorkItem.objects.select_for_update()
+        .filter(pk=claimed.item.pk)
+        .filter(Exists(lease_held))
+        .order_by()
+    )
+    return _with_definition(found[0]) if found else None
 
 
 def _mark_recovered(item: WorkItem, run: StepRun, now: datetime) -> tuple[str, ...]:
@@ -199,41 +211,47 @@ def step_run_execute(*, step_run_id: int) -> str:
     run_ms = (time.perf_counter() - run_started) * 1e3
     complete_started = time.perf_counter()
     with transaction.atomic():
-        locked = _lock_if_still_ours(claimed)
-        if locked is None:
+        item = _lock_if_still_ours(claimed)
+        if item is None:
+            log.warning("step run %s: lease lost before completion; result dropped", step_run_id)
             return "lease-lost"
-        item, run = locked
-        now = timezone.now()
-        run.finished_at = now
+        run = claimed.run
+        run.finished_at = timezone.now()
         run.run_ms = run_ms
         if error is None:
-            extra = _mark_recovered(item, run, now)
+            extra = _mark_recovered(item, run, run.finished_at)
             if extra:
                 item.save(update_fields=[*extra, "updated_at"])
             handler.apply(item, run, result)
             run.state = StepRun.State.SUCCEEDED
             outcome = "succeeded"
         else:
-            outcome = _record_failure(item, run, error)
-        run.overhead_ms = claimed.claim_ms + (time.perf_counter() - complete_started) * 1e3
-        run.save(
-            update_fields=[
-                "state", "finished_at", "run_ms", "overhead_ms", "error", "error_kind",
-                "updated_at",
-            ]
-        )  # fmt: skip
+            outcome = _record_failure(item, run, error, claimed, complete_started)
+        if run.state == StepRun.State.SUCCEEDED:
+            _save_finished(run, claimed, complete_started)
     return outcome
 
 
-def _record_failure(item: WorkItem, run: StepRun, error: BaseException) -> str:
+def _save_finished(run: StepRun, claimed: Claimed, complete_started: float) -> None:
+    run.overhead_ms = claimed.claim_ms + (time.perf_counter() - complete_started) * 1e3
+    run.save(
+        update_fields=[
+            "state", "finished_at", "run_ms", "overhead_ms", "error", "error_kind", "updated_at",
+        ]
+    )  # fmt: skip
+
+
+def _record_failure(
+    item: WorkItem, run: StepRun, error: BaseException, claimed: Claimed, complete_started: float
+) -> str:
     retryable = error.retryable if isinstance(error, StepError) else True
     run.state = StepRun.State.FAILED
     run.error = f"{type(error).__name__}: {error}"[:4000]
     run.error_kind = "retryable" if retryable else "fatal"
+    # Saved first: that frees the one-live-run-per-step slot for the next attempt.
+    _save_finished(run, claimed, complete_started)
     policy = item.version.step_policy(run.step)
     if retryable and run.attempt < int(policy["max_attempts"]):
-        # Free the one-live-run-per-step slot before writing the next attempt.
-        run.save(update_fields=["state", "error", "error_kind", "updated_at"])
         delay = backoff_seconds(policy, run.attempt)
         schedule_step(
             item,
