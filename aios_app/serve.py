@@ -8,7 +8,8 @@ thread-sensitive executor), so one process serves one page at a time; uvicorn's
 connections across them. Channels' Redis layer makes live updates work across processes.
 
 Settings (environment): AIOS_HOST, AIOS_PORT, WEB_CONCURRENCY (processes; default: the
-CPU count, at least 2, at most 8), AIOS_FORWARDED_ALLOW_IPS (proxies whose
+CPU count, at least 2, at most 8), DB_POOL (connections per process, default 8),
+AIOS_FORWARDED_ALLOW_IPS (proxies whose
 X-Forwarded-* headers are trusted; default none).
 """
 
@@ -28,6 +29,9 @@ def default_web_workers() -> int:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aios_app.settings")
+    # A connection pool per process: without it every request opens a PostgreSQL
+    # connection (see DB_POOL in settings). Children inherit the environment.
+    os.environ.setdefault("DB_POOL", "8")
     uvicorn.run(
         "aios_app.asgi:application",
         host=os.environ.get("AIOS_HOST", "127.0.0.1"),

@@ -76,6 +76,20 @@ DATABASES = {
 if not DATABASES["default"]["HOST"] and "host" in DATABASES["default"]["OPTIONS"]:
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["TEST"] = {"NAME": env_str("AIOS_TEST_DB_NAME", "test_aios")}
+# DB_POOL=<n>: a psycopg connection pool of at most n per process instead of persistent
+# per-thread connections. The web process needs it: Django's ASGI handler runs each
+# request's sync code on a fresh thread, so a per-thread connection is a new PostgreSQL
+# backend per request (several ms, and cold catalog caches). `aios_app.serve` sets it.
+DB_POOL = env_int("DB_POOL", 0)
+if DB_POOL < 0:
+    raise ConfigError("DB_POOL must be 0 (off) or a pool size")
+if DB_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # required with a pool: close = give back
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(2, DB_POOL),
+        "max_size": DB_POOL,
+        "timeout": 10,  # waiting longer for a free connection is an error, not a hang
+    }
 
 # --- apps ------------------------------------------------------------------------------
 

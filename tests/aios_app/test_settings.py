@@ -60,6 +60,35 @@ def test_malformed_variable_names_itself():
     assert "DEBUG must be a boolean" in result.stderr
 
 
+def test_db_pool_switches_to_a_connection_pool():
+    # given DB_POOL, as the web process sets it
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "from django.db import connection; d = s.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['OPTIONS']['pool']['max_size']); "
+        "connection.ensure_connection(); print(type(connection.pool).__name__)"
+    )
+    env = {
+        **_external_services_env(),
+        "DB_POOL": "3",
+        "DJANGO_SETTINGS_MODULE": "aios_app.settings",
+    }
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**base, **env}, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    # then persistent connections are off and connections come from a pool of 3
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "3", "ConnectionPool"]
+
+
+def test_negative_db_pool_is_refused():
+    result = _manage("check", env={"DB_POOL": "-1"})
+    assert result.returncode != 0
+    assert "DB_POOL must be 0" in result.stderr
+
+
 def test_settings_read_from_environment():
     # the test run itself: embedded services, channel layer and broker on the same Redis
     assert settings.CELERY_BROKER_URL.startswith(settings.REDIS_URL)
