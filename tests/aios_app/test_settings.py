@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.support import database_url
+from tests.support import database_url, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,15 +68,10 @@ def test_db_pool_switches_to_a_connection_pool():
         "print(d['CONN_MAX_AGE'], d['OPTIONS']['pool']['max_size']); "
         "connection.ensure_connection(); print(type(connection.pool).__name__)"
     )
-    env = {
-        **_external_services_env(),
-        "DB_POOL": "3",
-        "DJANGO_SETTINGS_MODULE": "aios_app.settings",
-    }
-    base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = process_env(DB_POOL="3", DJANGO_SETTINGS_MODULE="aios_app.settings")
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**base, **env}, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120,
     )  # fmt: skip
     # then persistent connections are off and connections come from a pool of 3
     assert result.returncode == 0, result.stderr
