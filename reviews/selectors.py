@@ -172,9 +172,11 @@ class QueueRow:
     overdue: bool
     confidence_label: str
     due_iso: str
-    due_label: str
+    due_label: str  # absolute, local time (the cell's tooltip)
+    due_relative: str  # "in 40 min" / "12 min overdue" (the cell)
     created_iso: str
     created_label: str
+    age_label: str  # "3 h"
 
 
 _ROW_FIELDS = (
@@ -186,6 +188,23 @@ _ROW_FIELDS = (
 def _short(value: datetime) -> str:
     local = timezone.localtime(value)
     return f"{local:%b} {local.day} {local:%H:%M}"
+
+
+def span_label(seconds: float) -> str:
+    """A short duration for a busy table: "<1 min", "12 min", "3 h", "2 d"."""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return "<1 min"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400 * 2:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
+
+
+def _due_relative(due: datetime, now: datetime) -> str:
+    left = (due - now).total_seconds()
+    return f"in {span_label(left)}" if left >= 0 else f"{span_label(left)} overdue"
 
 
 def _queue_row(values: tuple[Any, ...], now: datetime) -> QueueRow:
@@ -207,8 +226,10 @@ def _queue_row(values: tuple[Any, ...], now: datetime) -> QueueRow:
         confidence_label="" if confidence is None else f"{confidence:.2f}",
         due_iso=due.isoformat() if due else "",
         due_label=_short(due) if due else "",
+        due_relative=_due_relative(due, now) if due else "",
         created_iso=created.isoformat(),
         created_label=_short(created),
+        age_label=span_label((now - created).total_seconds()),
     )
 
 

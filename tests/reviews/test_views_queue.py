@@ -133,3 +133,21 @@ def test_bulk_approve_refused_to_a_manager(client, manager, version):
     items = make_review_items(version, 1, confidence=0.97)
     client.force_login(manager)
     assert client.post(reverse("reviews:bulk-approve"), {"ids": [items[0].pk]}).status_code == 403
+
+
+def test_queue_rows_show_relative_age_and_sla(client, reviewer, version):
+    # given one item received 3 hours ago, due in 40 minutes, and one overdue by 2 hours
+    now = timezone.now()
+    fresh, late = make_review_items(version, 2)
+    WorkItem.objects.filter(pk=fresh.pk).update(
+        created_at=now - timedelta(hours=3), due_at=now + timedelta(minutes=40, seconds=30)
+    )
+    WorkItem.objects.filter(pk=late.pk).update(due_at=now - timedelta(hours=2, minutes=1))
+    client.force_login(reviewer)
+    # when
+    body = client.get(URL).content.decode()
+    # then the cells read as durations, the absolute times are in the tooltips
+    assert ">in 40 min</time>" in body
+    assert 'class="badge bad"' in body
+    assert ">2 h overdue</time>" in body
+    assert ">3 h</time>" in body
