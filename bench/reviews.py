@@ -11,6 +11,8 @@ closed), then the web process of `make run` (uvicorn, WEB_CONCURRENCY processes 
 with keep-alive HTTP clients and a logged-in session cookie request the queue page and POST
 approvals (fresh awaiting_review items), while a raw WebSocket client, logged in as a
 teammate, records when each approval's event arrives.
+Client latency is what a load thread saw; "server side" is the app's own time from the
+`Server-Timing` header (the reviewer-action budget is a server-side figure).
 Live latency = arrival time − the event's created_at (same host clock; the event row is
 written just before its transaction commits, so this slightly overstates it).
 
@@ -230,13 +232,16 @@ class WsClient:
             return
 
 
-def timed(client: httpx.Client, method: str, url: str, **kw) -> float:
+def timed(client: httpx.Client, method: str, url: str, **kw) -> tuple[float, float]:
+    """(latency the client saw, the app's own time from its Server-Timing header), ms."""
     started = time.perf_counter()
     response = client.request(method, url, **kw)
     elapsed = (time.perf_counter() - started) * 1e3
     if response.status_code >= 400:
         raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
-    return elapsed
+    timing = response.headers.get("server-timing", "")
+    server = float(timing.split("dur=", 1)[1].split(",", 1)[0]) if "dur=" in timing else 0.0
+    return elapsed, server
 
 
 def main() -> None:
@@ -279,10 +284,12 @@ def main() -> None:
             urls.append(f"{queue_url}&{deep}")
         with ThreadPoolExecutor(args.threads) as pool:
             list(pool.map(lambda u: timed(client(), "GET", u), urls * 3))  # warm up
-            queue_ms = list(
+            queue_timed = list(
                 pool.map(lambda i: timed(client(), "GET", urls[i % len(urls)]), range(requests))
             )
+        queue_ms, queue_server_ms = [t for t, _ in queue_timed], [s for _, s in queue_timed]
         print(f"queue page: P50 {pct(queue_ms, 0.5)} ms, P95 {pct(queue_ms, 0.95)} ms")
+        print(f"  server side: P50 {pct(queue_server_ms, 0.5)}, P95 {pct(queue_server_ms, 0.95)}")
 
         fresh = list(
             WorkItem.objects.filter(team=team, status="awaiting_review", claimed_by=None)
@@ -291,7 +298,7 @@ def main() -> None:
         )
         started_at = time.time()
 
-        def approve(pk: int) -> float:
+        def approve(pk: int) -> tuple[float, float]:
             return timed(
                 client(),
                 "POST",
@@ -301,8 +308,12 @@ def main() -> None:
             )
 
         with ThreadPoolExecutor(args.threads) as pool:
-            approve_ms = list(pool.map(approve, fresh))
+            approve_timed = list(pool.map(approve, fresh))
+        approve_ms = [t for t, _ in approve_timed]
+        approve_server_ms = [s for _, s in approve_timed]
         print(f"approve: P50 {pct(approve_ms, 0.5)} ms, P95 {pct(approve_ms, 0.95)} ms")
+        p50, p95 = pct(approve_server_ms, 0.5), pct(approve_server_ms, 0.95)
+        print(f"  server side: P50 {p50}, P95 {p95}")
         time.sleep(1.0)
         if not ws.received:
             print("websocket received nothing")
@@ -336,6 +347,10 @@ def main() -> None:
         "queue_ms_p95": pct(queue_ms, 0.95),
         "approve_ms_p50": pct(approve_ms, 0.5),
         "approve_ms_p95": pct(approve_ms, 0.95),
+        "queue_server_ms_p50": pct(queue_server_ms, 0.5),
+        "queue_server_ms_p95": pct(queue_server_ms, 0.95),
+        "approve_server_ms_p50": pct(approve_server_ms, 0.5),
+        "approve_server_ms_p95": pct(approve_server_ms, 0.95),
         "live_update_ms_p50": pct(live_ms, 0.5),
         "live_update_ms_p95": pct(live_ms, 0.95),
         "live_events_received": len(live_ms),

@@ -58,3 +58,10 @@ def test_readyz_names_redis_when_redis_is_down(client):
     body = response.json()
     assert "redis" in body["failing"]
     assert body["checks"]["database"]["ok"] is True
+
+
+def test_every_response_says_how_long_the_app_took(client):
+    response = client.get("/healthz")
+    timing = response["Server-Timing"]
+    assert timing.startswith("app;dur=")
+    assert float(timing.split("dur=", 1)[1]) >= 0
