@@ -118,11 +118,6 @@ def test_worker_killed_mid_run_loses_nothing_and_commits_nothing_twice(
     assert sum(downstream.requests.values()) >= len(ids)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="passes alone; in the full suite the worker's broker reconnect after the Redis "
-    "restart sometimes outlasts the wait (under investigation, see the issue note)",
-)
 def test_broker_restart_losing_messages_is_recovered_by_the_sweeper(
     team, downstream, start_worker, settings
 ):
