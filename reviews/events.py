@@ -30,6 +30,14 @@ def item_group(item_id: int) -> str:
     return f"item.{item_id}"
 
 
+_MAX_SENDS_IN_FLIGHT = 8
+
+
+async def _limited(limit: asyncio.Semaphore, send: Any) -> Any:
+    async with limit:
+        return await send
+
+
 class _Publisher:
     """Sends channel-layer messages from one background thread with its own event loop.
 
@@ -91,11 +99,15 @@ class _Publisher:
 
     async def _main(self, inbox: asyncio.Queue[tuple[dict[str, Any], list[str]]]) -> None:
         layer = get_channel_layer()
+        # A burst (a worker completing dozens of steps at once) must not open more Redis
+        # connections than the channel layer's pool allows (MaxConnectionsError drops).
+        limit = asyncio.Semaphore(_MAX_SENDS_IN_FLIGHT)
         while True:
             batch = [await inbox.get()]
             while not inbox.empty():
                 batch.append(inbox.get_nowait())
-            sends = [layer.group_send(g, m) for m, groups in batch for g in groups] if layer else []
+            pairs = [(g, m) for m, groups in batch for g in groups] if layer else []
+            sends = [_limited(limit, layer.group_send(g, m)) for g, m in pairs]
             results = await asyncio.gather(*sends, return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
