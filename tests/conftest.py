@@ -115,6 +115,14 @@ def _serve_test_database(django_db_blocker: Any) -> None:
 
     settings.DATABASES["default"]["NAME"] = settings.DATABASES["default"]["TEST"]["NAME"]
     django_db_blocker.unblock()
+    # Fork copies executors but not their threads: asgiref's one-thread executor, started
+    # by an earlier socket test in the parent, would queue the child's sync work (every
+    # database call of a consumer) forever. Give the child fresh ones.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 @pytest.fixture(scope="session")
