@@ -47,9 +47,7 @@ import django  # noqa: E402
 django.setup()
 
 import httpx  # noqa: E402
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -57,6 +55,7 @@ from django.utils import timezone  # noqa: E402
 from aios_app.models import Team  # noqa: E402
 from aios_app.roles import ensure_role_groups  # noqa: E402
 from aios_app.serve import default_web_workers  # noqa: E402
+from tests.support import session_cookie  # noqa: E402
 from workflows.models import Workflow, WorkItem, WorkItemEvent  # noqa: E402
 from workflows.services import workflow_version_create  # noqa: E402
 
@@ -131,15 +130,6 @@ def insert(version, team_a: Team, team_b: Team, *, start: int, count: int) -> No
         # a million new rows): visibility map for index-only scans, fresh statistics.
         cur.execute("VACUUM (ANALYZE) workflows_workitem")
     print(f"inserted {count:,} items in {time.perf_counter() - started:.1f}s")
-
-
-def session_cookie(user: User) -> str:
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return store.session_key
 
 
 def free_port() -> int:

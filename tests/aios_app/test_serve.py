@@ -13,13 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from aios_app.serve import default_web_workers
-from tests.support import process_env
+from tests.support import process_env, session_cookie
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -62,15 +60,6 @@ def web() -> Iterator[str]:
             proc.kill()
 
 
-def _session_cookie(user) -> str:
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return store.session_key
-
-
 def test_default_worker_count_follows_the_environment(monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     assert default_web_workers() == 3
@@ -91,7 +80,7 @@ def test_web_process_serves_pages_static_files_and_the_socket(web, reviewer):
     with pytest.raises(InvalidStatus):
         connect(ws_url, origin=web, open_timeout=10).close()
     # a reviewer's socket says hello with the reviewer's teams
-    cookie = _session_cookie(reviewer)
+    cookie = session_cookie(reviewer)
     with connect(
         ws_url, origin=web, additional_headers={"Cookie": f"sessionid={cookie}"}, open_timeout=10
     ) as ws:
