@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Q, Subquery
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from workflows.exceptions import StepError
@@ -165,21 +165,19 @@ def _claim(step_run_id: int) -> Claimed | None:
 
 
 def _lock_if_still_ours(claimed: Claimed) -> WorkItem | None:
-    """Lock the item, in the same round trip checking that our lease on the run holds.
+    """Lock the item, then check that our lease on the run still holds.
 
-    Whoever takes a run over locks its item first (see `_claim`), so while we hold the
-    item's lock the run cannot change under us: no need to lock the run row as well.
+    Two statements on purpose: under READ COMMITTED a check folded into the item's
+    `SELECT … FOR UPDATE` (an EXISTS on the run) is evaluated from the snapshot taken
+    before waiting for the lock, so a takeover committed meanwhile would go unseen. The
+    run is read after the item lock is held (and whoever takes a run over locks its item
+    first), so what it says stays true until we commit.
     """
-    lease_held = StepRun.objects.filter(
+    item = _with_definition(WorkItem.objects.select_for_update().order_by().get(pk=claimed.item.pk))
+    still_ours = StepRun.objects.filter(
         pk=claimed.run.pk, state=StepRun.State.RUNNING, lease_expires_at=claimed.lease
-    )
-    found = list(
-        WorkItem.objects.select_for_update()
-        .filter(pk=claimed.item.pk)
-        .filter(Exists(lease_held))
-        .order_by()
-    )
-    return _with_definition(found[0]) if found else None
+    ).exists()
+    return item if still_ours else None
 
 
 def _mark_recovered(item: WorkItem, run: StepRun, now: datetime) -> tuple[str, ...]:
@@ -248,7 +246,8 @@ def _record_failure(
     run.state = StepRun.State.FAILED
     run.error = f"{type(error).__name__}: {error}"[:4000]
     run.error_kind = "retryable" if retryable else "fatal"
-    # Saved first: that frees the one-live-run-per-step slot for the next attempt.
+    # Saved first: that frees the one-live-run-per-step slot for the next attempt (so a
+    # failed run's overhead_ms stops before the retry is scheduled).
     _save_finished(run, claimed, complete_started)
     policy = item.version.step_policy(run.step)
     if retryable and run.attempt < int(policy["max_attempts"]):

@@ -1,6 +1,11 @@
 """The step engine driven in-process: drafting, policy, commit, retries, failure, retry."""
 
-from django.db import transaction
+import threading
+import time
+
+import pytest
+from django.db import connections, transaction
+from django.utils import timezone
 
 from tests.workflows.conftest import make_workflow, run_due_steps
 from workflows.connectors.base import idempotency_key
@@ -142,3 +147,35 @@ def test_sweeper_resends_a_step_whose_lease_expired(auto_version, settings):
 def test_sweeper_leaves_recently_dispatched_steps_alone(auto_version):
     _intake("S-2")  # dispatched just now
     assert steps_sweep() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_whose_lease_was_taken_over_drops_its_result(auto_version, downstream):
+    # given worker A running a slow draft step
+    item = _intake("A-lease", _sleep_s=1.5)
+    run = StepRun.objects.get(item=item, step="draft")
+    outcomes: dict[str, str] = {}
+
+    def worker(name: str) -> None:
+        try:
+            outcomes[name] = step_run_execute(step_run_id=run.pk)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=worker, args=("A",))
+    first.start()
+    deadline = time.monotonic() + 10
+    while StepRun.objects.get(pk=run.pk).state != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    # when A's lease expires and worker B takes the run over while A is still drafting
+    StepRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now())
+    second = threading.Thread(target=worker, args=("B",))
+    second.start()
+    first.join(timeout=20)
+    second.join(timeout=20)
+    # then A's late result is dropped and B's is the one applied, once
+    assert outcomes == {"A": "lease-lost", "B": "succeeded"}
+    item.refresh_from_db()
+    assert item.drafts.count() == 1
+    assert item.events.filter(to_status="drafted").count() == 1

@@ -16,6 +16,7 @@ worker in this process.
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -35,7 +36,10 @@ MAX_DELAY_S = 30.0
 def _die_with_parent() -> None:
     """In the child: SIGKILL when the supervisor dies (kill -9 of the command kills both)."""
     if sys.platform.startswith("linux"):
+        parent = os.getppid()
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the supervisor died before prctl took effect
+            os._exit(1)
 
 
 class Command(BaseCommand):
@@ -97,9 +101,13 @@ class Command(BaseCommand):
             # Its own process group: a terminal's Ctrl-C reaches it once, forwarded by us
             # (twice would make Celery's warm shutdown a cold one).
             child = subprocess.Popen(argv, preexec_fn=_die_with_parent, process_group=0)  # noqa: PLW1509
+            if stopping:  # a stop that came while it was being started
+                child.send_signal(signal.SIGTERM)
             returncode = child.wait()
-            if stopping or returncode == 0:
-                return returncode
+            if stopping:
+                return 0
+            if returncode == 0:
+                return 0
             if time.monotonic() - started > HEALTHY_AFTER_S:
                 delay = 1.0
             self.stderr.write(f"worker exited with {returncode}; restarting in {delay:.0f} s")
@@ -107,5 +115,5 @@ class Command(BaseCommand):
             while time.monotonic() < deadline and not stopping:
                 time.sleep(0.1)
             if stopping:
-                return returncode
+                return 0
             delay = min(delay * 2, MAX_DELAY_S)
