@@ -93,6 +93,11 @@ class _Publisher:
         with contextlib.suppress(RuntimeError):
             loop.run_until_complete(self._main(inbox))
 
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pid = 0  # the next submit starts this process's own loop and thread
+
     def _flush_at_exit(self) -> None:
         if self._pid == os.getpid():
             self.flush(timeout=2.0)
@@ -118,6 +123,8 @@ class _Publisher:
 
 
 publisher = _Publisher()
+# A fork while another thread holds the lock would leave the child's copy locked forever.
+os.register_at_fork(after_in_child=publisher._after_fork)
 # A short command (load_demo, a shell) sends what it queued before the interpreter exits.
 atexit.register(publisher._flush_at_exit)
 

@@ -19,6 +19,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PATH = "/ws/reviews/"
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A channel layer per test: each test runs its own event loop, and a channels_redis
+    layer remembers the loop that last received on it (a cancelled receive from the
+    previous test's loop could leave the next one waiting)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 def run(scenario) -> None:
     """Run an async scenario on its own loop in a fresh thread (the Playwright fixture may
     hold an event loop in this thread)."""
