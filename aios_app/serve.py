@@ -9,8 +9,7 @@ connections across them. Channels' Redis layer makes live updates work across pr
 
 Settings (environment): AIOS_HOST, AIOS_PORT, WEB_CONCURRENCY (processes; default: the
 CPU count, at least 2, at most 8), DB_POOL (connections per process, default 8),
-AIOS_FORWARDED_ALLOW_IPS (proxies whose
-X-Forwarded-* headers are trusted; default none).
+AIOS_FORWARDED_ALLOW_IPS (proxies whose X-Forwarded-* headers are trusted; default none).
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ from django.utils import timezone  # noqa: E402
 from aios_app.models import Team  # noqa: E402
 from aios_app.roles import ensure_role_groups  # noqa: E402
 from aios_app.serve import default_web_workers  # noqa: E402
-from tests.support import session_cookie  # noqa: E402
+from tests.support import session_cookie, stop_process  # noqa: E402
 from workflows.models import Workflow, WorkItem, WorkItemEvent  # noqa: E402
 from workflows.services import workflow_version_create  # noqa: E402
 
@@ -323,11 +323,7 @@ def main() -> None:
             f"P50 {pct(live_ms, 0.5)} ms, P95 {pct(live_ms, 0.95)} ms"
         )
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server, timeout=10)
     result = {
         "items": stored,
         "awaiting_review_in_queue": waiting,

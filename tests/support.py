@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from typing import Any
 from urllib.parse import quote
 
@@ -44,3 +45,13 @@ def session_cookie(user: Any) -> str:
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     return store.session_key
+
+
+def stop_process(proc: Any, timeout: float = 20) -> None:
+    """Ask a child process to stop (SIGTERM); kill it if it has not within `timeout`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

@@ -222,12 +222,9 @@ def step_run_execute(*, step_run_id: int) -> str:
                 item.save(update_fields=[*extra, "updated_at"])
             handler.apply(item, run, result)
             run.state = StepRun.State.SUCCEEDED
-            outcome = "succeeded"
-        else:
-            outcome = _record_failure(item, run, error, claimed, complete_started)
-        if run.state == StepRun.State.SUCCEEDED:
             _save_finished(run, claimed, complete_started)
-    return outcome
+            return "succeeded"
+        return _record_failure(item, run, error, claimed, complete_started)
 
 
 def _save_finished(run: StepRun, claimed: Claimed, complete_started: float) -> None:
